@@ -1,0 +1,1 @@
+"""Adversarial attacks for robustness evaluation."""

@@ -1,0 +1,1 @@
+"""Attributions: batched `tf.function` GradientTape explainers."""

@@ -1,0 +1,1 @@
+"""Metrics: probability equations, faithfulness, robustness, localization, sanity."""

@@ -1,0 +1,1 @@
+"""Training: the classifier trainer library, loss schedules, robust training."""
