@@ -24,6 +24,7 @@ setup(
     install_requires=[
         "tensorflow>=2.21,<2.22",
         "keras>=3.10,<4",
+        "tensorboard>=2.16",
         "tensorflow-datasets>=4.9",
         "absl-py>=2.0",
         "ml-collections>=0.1.1",

@@ -77,6 +77,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
         raise ValueError(f"config.dataset: unknown data set {config.dataset!r}. Expected one of {list(data_lib.NAMES)}.")
     if config.model not in models_lib.MODELS:
         raise ValueError(f"config.model: unknown model {config.model!r}. Expected one of {sorted(models_lib.MODELS)}.")
+    for key in ("loss", "warmup_loss"):
+        if config.get(key, "ce") not in losses_lib.NAMES:
+            raise ValueError(f"config.{key}: Unknown loss name {config[key]!r}. Expected one of {list(losses_lib.NAMES)}.")
     if config.optimizer not in _OPTIMIZERS:
         raise ValueError(f"config.optimizer: expected one of {_OPTIMIZERS}. Received: {config.optimizer!r}.")
     if config.get("precision", "float32") not in _PRECISIONS:
@@ -129,11 +132,18 @@ def _finished_results(workdir: pathlib.Path) -> dict | None:
     return None
 
 
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:  # CSVLogger writes "NA" for a metric missing in an epoch
+        return None
+
+
 def _read_history(path: pathlib.Path) -> list[dict[str, float]]:
     if not path.exists():
         return []
     with path.open() as handle:
-        rows = [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+        rows = [{key: _number(value) for key, value in row.items()} for row in csv.DictReader(handle)]
     # An interruption between two epoch-end callbacks can repeat an epoch's row; keep the last one.
     return list({row["epoch"]: row for row in rows}.values())
 
@@ -196,6 +206,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
             epochs=config.epochs,
             callbacks=callbacks,
             verbose=config.get("verbose", 1),
+            shuffle=False,  # the training pipeline reshuffles itself, seeded, every epoch
         )
         seconds = time.time() - started
         minority = tuple(config.get("minority_classes", ()))
