@@ -30,6 +30,8 @@ setup(
         "ml-collections>=0.1.1",
         "numpy>=1.26",
         "scikit-learn>=1.3",
+        "scipy>=1.10",
+        "threadpoolctl>=3.1",
         "matplotlib>=3.7",
     ],
     extras_require={
