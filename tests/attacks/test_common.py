@@ -118,8 +118,8 @@ def test_bad_tensors(model, batch, name, make, error, message):
 
 
 BAD_ARGUMENTS = [
-    ({"epsilon": -0.1}, ValueError, r"argument `epsilon`. Expected a float >= 0.0. Received: epsilon=-0.1"),
-    ({"epsilon": np.inf}, ValueError, r"argument `epsilon`. Expected a finite number"),
+    ({"epsilon": -0.1}, ValueError, r"argument `epsilon`. Expected a finite float >= 0. Received: epsilon=-0.1"),
+    ({"epsilon": np.inf}, ValueError, r"argument `epsilon`. Expected a finite float >= 0. Received: epsilon=inf"),
     ({"epsilon": [0.1, 0.2]}, ValueError, r"argument `epsilon`. Expected a float >= 0 or a 1-D array of 12"),
     ({"epsilon": "big"}, ValueError, r"argument `epsilon`"),
     ({"clip": (1.0, 0.0)}, ValueError, r"argument `clip`. Expected finite bounds with min < max"),
@@ -139,9 +139,9 @@ def test_bad_arguments(model, batch, name, kwargs, error, message):
 
 @pytest.mark.parametrize("name", ["bim", "pgd", "mim", "spsa"])
 def test_bad_steps(model, batch, name):
-    with pytest.raises(ValueError, match=r"argument `steps`. Expected an int >= 1. Received: steps=0"):
+    with pytest.raises(ValueError, match=r"argument `steps`. Expected a positive int. Received: steps=0"):
         ALL_ATTACKS[name](model, *batch, steps=0)
-    with pytest.raises(TypeError, match=r"argument `steps`. Expected an int. Received: steps=2.5"):
+    with pytest.raises(TypeError, match=r"argument `steps`. Expected a positive int. Received: steps=2.5"):
         ALL_ATTACKS[name](model, *batch, steps=2.5)
 
 

@@ -120,11 +120,15 @@ def test_bad_arguments(digits):
     x, y = digits.x[:4], digits.y[:4]
     with pytest.raises(ValueError, match=r"argument `clip`. Expected a \(min, max\) pair of finite floats"):
         attacks.cw_l2(digits.model, x, y, clip=None)
-    with pytest.raises(ValueError, match=r"argument `confidence`. Expected a float >= 0.0. Received: confidence=-1"):
+    with pytest.raises(
+        ValueError, match=r"argument `confidence`. Expected a finite float >= 0. Received: confidence=-1"
+    ):
         attacks.cw_l2(digits.model, x, y, confidence=-1.0)
-    with pytest.raises(ValueError, match=r"argument `learning_rate`. Expected a float > 0. Received: learning_rate=0"):
+    with pytest.raises(
+        ValueError, match=r"argument `learning_rate`. Expected a finite float > 0. Received: learning_rate=0"
+    ):
         attacks.cw_l2(digits.model, x, y, learning_rate=0.0)
-    with pytest.raises(ValueError, match=r"argument `binary_search_steps`. Expected an int >= 1"):
+    with pytest.raises(ValueError, match=r"argument `binary_search_steps`. Expected a positive int"):
         attacks.cw_l2(digits.model, x, y, binary_search_steps=0)
     with pytest.raises(TypeError, match=r"argument `return_distance`. Expected a bool"):
         attacks.cw_l2(digits.model, x, y, return_distance="yes")

@@ -160,7 +160,7 @@ class TestPCLoss:
                 "\\(0, 1\\]. Received: margin=0.0",
             ),
             ({"margin": 1.5}, ValueError, "argument `margin`"),
-            ({"margin": "0.9"}, ValueError, "argument `margin`"),
+            ({"margin": "0.9"}, TypeError, "argument `margin`"),
             ({"logit_weight": -0.1}, ValueError, "argument `logit_weight`.*Received: logit_weight=-0.1"),
             (
                 {"logit_constraint": "max"},

@@ -1,7 +1,9 @@
 """Shared pieces of the attacks: boundary validation, attack objectives, success, Adam.
 
-Everything that checks user arguments lives here so that every attack raises the same
-Keras-style messages ("Invalid value for argument `steps`. Expected ... Received: ...").
+The attack-specific argument checks live here (`prepare` for the tensors, `check_epsilon`,
+`check_norm`); they and the attacks use the generic checkers of `tfxai._validation`, so that
+every attack raises the same Keras-style messages ("Invalid value for argument `steps`.
+Expected a positive int. Received: steps=0").
 The graph-side helpers (`objective`, `is_success`, `adam_step`, `per_example`) are pure
 TensorFlow functions that the attack cores call inside their `tf.function`s.
 """
@@ -14,6 +16,9 @@ from typing import Any, Callable
 
 import numpy as np
 import tensorflow as tf
+
+from tfxai._validation import check_bool, check_choice, check_float, check_int, invalid_value_message
+from tfxai._validation import check_seed  # noqa: F401 - the attacks import it from here
 
 LOSSES = ("ce", "margin")
 NORMS = ("inf", "2")
@@ -52,10 +57,6 @@ class AttackInputs:
         return tf.cast(x_adv, self.dtype)
 
 
-def _invalid(name: str, expected: str, value: Any) -> str:
-    return f"Invalid value for argument `{name}`. Expected {expected}. Received: {name}={value!r}"
-
-
 def check_number(
     name: str,
     value: Any,
@@ -64,7 +65,11 @@ def check_number(
     strictly_positive: bool = False,
     integer: bool = False,
 ) -> float | int:
-    """Checks a scalar hyper-parameter and returns it as a Python `int` or `float`.
+    """Checks a scalar hyper-parameter: `check_int` when `integer=True`, else `check_float`.
+
+    The attacks' spelling of the shared checkers of `tfxai._validation`, kept because the
+    attack modules and their users (`tfxai.training.adversarial`, `tfxai.metrics.robustness`)
+    import it from here.
 
     Args:
         name: the argument name, used in the error message.
@@ -77,32 +82,9 @@ def check_number(
         TypeError: `value` is not a real number (or not an int when `integer=True`).
         ValueError: `value` is not finite or is out of range.
     """
-    kind = "an int" if integer else "a float"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(_invalid(name, kind, value))
-    if integer and not isinstance(value, numbers.Integral):
-        raise TypeError(_invalid(name, kind, value))
-    if not np.isfinite(value):
-        raise ValueError(_invalid(name, "a finite number", value))
-    if strictly_positive and value <= 0:
-        raise ValueError(_invalid(name, f"{kind} > 0", value))
-    if minimum is not None and value < minimum:
-        raise ValueError(_invalid(name, f"{kind} >= {minimum}", value))
-    return int(value) if integer else float(value)
-
-
-def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    """Checks that `value` is one of `choices` (strings)."""
-    if value not in choices:
-        raise ValueError(_invalid(name, f"one of {choices}", value))
-    return value
-
-
-def check_bool(name: str, value: Any) -> bool:
-    """Checks a boolean flag (numpy booleans accepted)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(_invalid(name, "a bool", value))
-    return bool(value)
+    if integer:
+        return check_int(name, value, minimum=1 if strictly_positive else minimum)
+    return check_float(name, value, positive=strictly_positive, minimum=minimum)
 
 
 def check_norm(norm: Any) -> str:
@@ -110,13 +92,6 @@ def check_norm(norm: Any) -> str:
     if isinstance(norm, numbers.Real) and not isinstance(norm, bool):
         norm = "inf" if norm == np.inf else ("2" if norm == 2 else norm)
     return check_choice("norm", norm, NORMS)
-
-
-def check_seed(seed: Any) -> int:
-    """Checks `seed` (an int, or `None` for a fresh random seed)."""
-    if seed is None:
-        return int(np.random.default_rng().integers(2**31 - 1))
-    return check_number("seed", seed, minimum=0, integer=True)
 
 
 def check_epsilon(epsilon: Any, batch_size: int) -> tf.Tensor:
@@ -127,14 +102,16 @@ def check_epsilon(epsilon: Any, batch_size: int) -> tf.Tensor:
     """
     array = np.asarray(epsilon)
     if array.ndim == 0 and np.issubdtype(array.dtype, np.number):  # a float, 0-d array or scalar tensor
-        value = check_number("epsilon", array.item(), minimum=0.0)
+        value = check_float("epsilon", array.item(), minimum=0.0)
         return tf.fill([batch_size], tf.constant(value, tf.float32))
     if array.ndim != 1 or array.shape[0] != batch_size or not np.issubdtype(array.dtype, np.number):
         raise ValueError(
-            _invalid("epsilon", f"a float >= 0 or a 1-D array of {batch_size} floats >= 0 (one per example)", epsilon)
+            invalid_value_message(
+                "epsilon", f"a float >= 0 or a 1-D array of {batch_size} floats >= 0 (one per example)", epsilon
+            )
         )
     if not np.all(np.isfinite(array)) or np.any(array < 0):
-        raise ValueError(_invalid("epsilon", "finite values >= 0", epsilon))
+        raise ValueError(invalid_value_message("epsilon", "finite values >= 0", epsilon))
     return tf.constant(array, tf.float32)
 
 
@@ -142,15 +119,17 @@ def _check_clip(clip: Any, required: bool) -> tuple[float, float]:
     if clip is None:
         if required:
             raise ValueError(
-                _invalid("clip", "a (min, max) pair of finite floats: this attack needs bounded inputs", clip)
+                invalid_value_message(
+                    "clip", "a (min, max) pair of finite floats: this attack needs bounded inputs", clip
+                )
             )
         return -np.inf, np.inf
     try:
         low, high = (float(v) for v in clip)
     except (TypeError, ValueError):
-        raise ValueError(_invalid("clip", "a (min, max) pair of floats or None", clip)) from None
+        raise ValueError(invalid_value_message("clip", "a (min, max) pair of floats or None", clip)) from None
     if not (np.isfinite(low) and np.isfinite(high) and low < high):
-        raise ValueError(_invalid("clip", "finite bounds with min < max", clip))
+        raise ValueError(invalid_value_message("clip", "finite bounds with min < max", clip))
     return low, high
 
 
@@ -265,7 +244,7 @@ def prepare(model: Callable, x: Any, y: Any, *, clip: Any, targeted: Any, requir
     x_tensor = tf.constant(array)
     if y is None:
         if targeted:
-            raise ValueError(_invalid("y", "the target classes for a targeted attack", y))
+            raise ValueError(invalid_value_message("y", "the target classes for a targeted attack", y))
         labels = tf.argmax(model(x_tensor, training=False), axis=-1, output_type=tf.int32)
     else:
         labels = tf.constant(_check_labels(y, array.shape[0], num_classes))

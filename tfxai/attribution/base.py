@@ -20,7 +20,6 @@ check f(x) - f(x') - sum(attributions) (`PathExplainer._convergence_delta`).
 from __future__ import annotations
 
 import abc
-import numbers
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,56 +28,23 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+# The generic checkers, under the private names that this module and the explainer modules
+# (agi, baselines, blur_ig, integrated_gradients, smoothgrad) use.
+from tfxai._validation import check_bool as _check_bool
+from tfxai._validation import check_choice as _check_choice
+from tfxai._validation import check_float as _check_float  # noqa: F401 - imported from here
+from tfxai._validation import check_int as _check_int
+from tfxai._validation import check_seed as _check_seed  # noqa: F401 - imported from here
+from tfxai._validation import invalid_value_message as _invalid
+
 OUTPUTS = ("logits", "probabilities")
 QUADRATURES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
 
 
 # ----------------------------------------------------------------------------------------
-# Argument checks (Keras-style messages: argument name, what was expected, what was received)
+# Argument checks specific to attribution (Keras-style messages: argument name, what was
+# expected, what was received); the generic ones are imported above.
 # ----------------------------------------------------------------------------------------
-
-
-def _invalid(name: str, expected: str, value: Any) -> str:
-    return f"Invalid value for argument `{name}`. Expected {expected}. Received: {name}={value!r}"
-
-
-def _check_int(name: str, value: Any, *, minimum: int = 1) -> int:
-    """Checks an integer hyper-parameter `>= minimum` (booleans rejected) and returns it."""
-    expected = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(_invalid(name, expected, value))
-    if value < minimum:
-        raise ValueError(_invalid(name, expected, value))
-    return int(value)
-
-
-def _check_float(name: str, value: Any, *, positive: bool = False) -> float:
-    """Checks a finite real hyper-parameter (optionally `> 0`) and returns it as a float."""
-    expected = "a finite float > 0" if positive else "a finite float"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(_invalid(name, expected, value))
-    if not np.isfinite(value) or (positive and value <= 0):
-        raise ValueError(_invalid(name, expected, value))
-    return float(value)
-
-
-def _check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise ValueError(_invalid(name, f"one of {tuple(choices)}", value))
-    return value
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(_invalid(name, "a bool", value))
-    return bool(value)
-
-
-def _check_seed(seed: Any) -> int:
-    """Checks `seed` (an int >= 0); `None` draws one, so that `get_config` can record it."""
-    if seed is None:
-        return int(np.random.default_rng().integers(2**31 - 1))
-    return _check_int("seed", seed, minimum=0)
 
 
 def _check_input_range(value: Any) -> tuple[float, float]:

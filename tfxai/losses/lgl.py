@@ -3,33 +3,16 @@
 Both are per-example losses of logits `z` (`[batch_size, num_classes]`) and integer labels:
 SML is the class-weighted form of Eq. (1), LGL the one-vs-all logistic loss of §"In-negative
 Class Reweighted LGL", in [Li et al., 2020](https://arxiv.org/abs/2003.02309) ("On the Learning
-Property of Logistic and Softmax Losses for Deep Neural Networks"). The helpers `_standardize`
-and `_check_*` are shared with the sibling modules `lgl_inr` and `pc`."""
+Property of Logistic and Softmax Losses for Deep Neural Networks"). The helper `_standardize`
+is shared with the sibling modules `lgl_inr` and `pc`."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
-
-
-def _check_bool(value: object, name: str) -> None:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"Invalid value for argument `{name}`. Expected a bool. Received: {name}={value!r}")
-
-
-def _check_float(
-    value: object, name: str, *, minimum: float, maximum: float = math.inf, include_minimum: bool = True, expected: str
-) -> None:
-    """Raises `ValueError` unless `value` is a real number in the given range (Keras-style message)."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-    if ok:
-        ok = math.isfinite(value) and (value >= minimum if include_minimum else value > minimum) and value <= maximum
-    if not ok:
-        raise ValueError(f"Invalid value for argument `{name}`. Expected {expected}. Received: {name}={value!r}")
 
 
 def _compute_dtype(dtype: tf.DType) -> tf.DType:

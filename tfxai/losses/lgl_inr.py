@@ -5,13 +5,14 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tfxai.losses.lgl import _check_bool, _check_float, _standardize
+from tfxai._validation import check_bool, check_float
+from tfxai.losses.lgl import _standardize
 
 
 def _check_lgl_inr_args(beta: float, stop_gradient_weights: bool, epsilon: float) -> None:
-    _check_float(beta, "beta", minimum=0.0, expected="a finite float >= 0")
-    _check_bool(stop_gradient_weights, "stop_gradient_weights")
-    _check_float(epsilon, "epsilon", minimum=0.0, include_minimum=False, expected="a finite float > 0")
+    check_float("beta", beta, minimum=0.0)
+    check_bool("stop_gradient_weights", stop_gradient_weights)
+    check_float("epsilon", epsilon, positive=True)
 
 
 def _example_weights(sample_weight, batch_size: tf.Tensor, dtype: tf.DType) -> tf.Tensor:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tfxai.losses.lgl import _check_bool, _check_float, _standardize
+from tfxai._validation import check_bool, check_choice, check_float
+from tfxai.losses.lgl import _standardize
 
 _LOGIT_CONSTRAINTS = ("soft", "hard")
 
@@ -13,17 +14,11 @@ _LOGIT_CONSTRAINTS = ("soft", "hard")
 def _check_pc_args(
     margin: float, logit_weight: float, logit_constraint: str, normalize_false_classes: bool, from_logits: bool
 ) -> None:
-    _check_float(
-        margin, "margin", minimum=0.0, maximum=1.0, include_minimum=False, expected="a probability margin in (0, 1]"
-    )
-    _check_float(logit_weight, "logit_weight", minimum=0.0, expected="a finite float >= 0")
-    if logit_constraint not in _LOGIT_CONSTRAINTS:
-        raise ValueError(
-            f"Invalid value for argument `logit_constraint`. Expected one of {_LOGIT_CONSTRAINTS}. "
-            f"Received: logit_constraint={logit_constraint!r}"
-        )
-    _check_bool(normalize_false_classes, "normalize_false_classes")
-    _check_bool(from_logits, "from_logits")
+    check_float("margin", margin, positive=True, maximum=1.0, expected="a probability margin in (0, 1]")
+    check_float("logit_weight", logit_weight, minimum=0.0)
+    check_choice("logit_constraint", logit_constraint, _LOGIT_CONSTRAINTS)
+    check_bool("normalize_false_classes", normalize_false_classes)
+    check_bool("from_logits", from_logits)
 
 
 def pc_loss(
