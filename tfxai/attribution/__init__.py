@@ -9,6 +9,7 @@ from tfxai.attribution.agi import AGI
 from tfxai.attribution.base import Explainer, PathExplainer
 from tfxai.attribution.baselines import gaussian_blur
 from tfxai.attribution.blur_ig import BlurIG
+from tfxai.attribution.boundary import BIG, BSM
 from tfxai.attribution.gradient_input import GradientInput
 from tfxai.attribution.integrated_gradients import IntegratedGradients
 from tfxai.attribution.saliency import Saliency
@@ -16,6 +17,8 @@ from tfxai.attribution.smoothgrad import SmoothGrad
 
 __all__ = [
     "AGI",
+    "BIG",
+    "BSM",
     "BlurIG",
     "Explainer",
     "GradientInput",
