@@ -35,8 +35,8 @@ setup(
         "matplotlib>=3.7",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout>=2.3"],
-        "serving": ["tensorflow-serving-api>=2.19", "fastapi>=0.110", "uvicorn>=0.29", "requests>=2.31"],
+        "test": ["pytest>=8", "pytest-timeout>=2.3", "starlette>=0.37", "uvicorn>=0.29", "requests>=2.31"],
+        "serving": ["starlette>=0.37", "uvicorn>=0.29", "requests>=2.31", "tensorflow-serving-api>=2.21,<2.22"],
         "bench": ["psutil>=5.9"],
         "compare": ["xplique>=1.0", "saliency>=0.2", "tf-explain>=0.3"],
     },
