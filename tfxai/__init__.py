@@ -14,6 +14,6 @@ if _keras.backend.backend() != "tensorflow":
         f"Received: KERAS_BACKEND={_keras.backend.backend()!r}; set KERAS_BACKEND=tensorflow."
     )
 
-from tfxai import attacks, attribution, data, experiments, losses, metrics, models, training, viz  # noqa: E402
+from tfxai import attacks, attribution, data, experiments, losses, metrics, models, recsys, training, viz  # noqa: E402
 
-__all__ = ["attacks", "attribution", "data", "experiments", "losses", "metrics", "models", "training", "viz", "__version__"]
+__all__ = ["attacks", "attribution", "data", "experiments", "losses", "metrics", "models", "recsys", "training", "viz", "__version__"]
